@@ -10,7 +10,9 @@ from ansible_collections.ovsmesh.overlay.plugins.module_utils._docker_config imp
     DockerConfigError,
     bridge_options,
     daemon_json_merge,
+    daemon_json_release,
     parse_command_line,
+    plan_daemon,
     render_default_file,
     tcp_listener,
     to_flags,
@@ -152,3 +154,71 @@ def test_bridge_options_from_an_allocation():
     allocation = {'address': '172.17.42.1/16', 'fixed_cidr': '172.17.64.0/18', 'mtu': 1462}
     assert bridge_options(allocation) == WANTED
     assert bridge_options({'fixed_cidr': '172.17.1.0/24'}) == {'bridge': 'docker0', 'fixed-cidr': '172.17.1.0/24'}
+
+
+ALLOCATION = {'address': '172.17.42.1/16', 'gateway': '172.17.42.1', 'fixed_cidr': '172.17.64.0/18', 'mtu': 1462}
+LAB_JSON = {'storage-driver': 'vfs'}
+
+
+def test_plan_daemon_default_file_keeps_daemon_json():
+    plan = plan_daemon(ALLOCATION, daemon_json=LAB_JSON, command_line=DEBIAN_EXECSTART)
+    assert plan['options'] == WANTED
+    assert plan['daemon_json'] == LAB_JSON
+    assert plan['default_file'].splitlines() == [
+        '# Read by docker.service through EnvironmentFile= (systemd, no shell): keep DOCKER_OPTS on one line.',
+        'DOCKER_OPTS="--bridge=docker0 --fixed-cidr=172.17.64.0/18 --mtu=1462"']
+
+
+def test_plan_daemon_daemon_json_merges_and_keeps_storage_driver():
+    plan = plan_daemon(ALLOCATION, config='daemon_json', daemon_json=LAB_JSON, command_line=DEBIAN_EXECSTART)
+    assert plan == {'options': WANTED, 'daemon_json': dict(LAB_JSON, **WANTED)}
+    # A missing daemon.json is an empty one.
+    assert plan_daemon(ALLOCATION, config='daemon_json')['daemon_json'] == WANTED
+
+
+def test_plan_daemon_switching_style_releases_our_keys_only():
+    # What the daemon_json style wrote moves to DOCKER_OPTS; storage-driver stays.
+    plan = plan_daemon(ALLOCATION, daemon_json=dict(LAB_JSON, **WANTED), command_line=DEBIAN_EXECSTART)
+    assert plan['daemon_json'] == LAB_JSON
+    # A different value is not ours: refused, naming it, rather than dropped.
+    with pytest.raises(DockerConfigError, match=r'mtu given both in daemon\.json and as a dockerd flag'):
+        plan_daemon(ALLOCATION, daemon_json=dict(LAB_JSON, mtu=1500))
+    assert daemon_json_release({'mtu': 1500, 'bridge': 'docker0'}, WANTED) == {'mtu': 1500}
+    assert daemon_json_release(None, WANTED) == {}
+
+
+def test_plan_daemon_pitfalls():
+    # --bip with --bridge: from daemon.json, the command line or the extra options.
+    with pytest.raises(DockerConfigError, match='bip and bridge are both set'):
+        plan_daemon(ALLOCATION, daemon_json={'bip': '172.17.0.1/16'})
+    with pytest.raises(DockerConfigError, match='bip and bridge are both set'):
+        plan_daemon(ALLOCATION, config='daemon_json', command_line='dockerd --bip 172.17.0.1/16')
+    with pytest.raises(DockerConfigError, match=r'options: bip, mtu planned by the role'):
+        plan_daemon(ALLOCATION, extra={'bip': '172.17.0.1/16', 'mtu': 1500})
+    # The same key twice stops dockerd: a DOCKER_OPTS left from the seed, with daemon_json.
+    with pytest.raises(DockerConfigError, match=r'fixed-cidr given both'):
+        plan_daemon(ALLOCATION, config='daemon_json', command_line=DEBIAN_EXECSTART + ' --fixed-cidr=172.17.0.0/18')
+    with pytest.raises(DockerConfigError, match='config'):
+        plan_daemon(ALLOCATION, config='sysconfig')
+
+
+def test_plan_daemon_extra_options():
+    plan = plan_daemon(ALLOCATION, extra={'live-restore': True, 'dns': ['10.0.0.2']}, command_line=DEBIAN_EXECSTART)
+    assert plan['default_file'].endswith('--mtu=1462 --live-restore --dns=10.0.0.2"\n')
+
+
+def test_plan_daemon_tcp_listener():
+    tcp = dict(port=2376, **TLS)
+    plan = plan_daemon(ALLOCATION, tcp=tcp, daemon_json=LAB_JSON, command_line=DEBIAN_EXECSTART)
+    assert plan['options']['hosts'] == ['tcp://172.17.42.1:2376']
+    assert '--host=tcp://172.17.42.1:2376 --tlsverify --tlscacert=/etc/docker/tls/ca.pem' in plan['default_file']
+    # daemon_json: Debian's unit passes -H fd://, so `hosts` in daemon.json would stop dockerd.
+    with pytest.raises(DockerConfigError, match=r'hosts given both'):
+        plan_daemon(ALLOCATION, config='daemon_json', tcp=tcp, command_line=DEBIAN_EXECSTART)
+    # A unit without -H takes the listener from daemon.json.
+    plan = plan_daemon(ALLOCATION, config='daemon_json', tcp=tcp, command_line='/usr/bin/dockerd')
+    assert plan['daemon_json']['tlsverify'] is True
+    with pytest.raises(DockerConfigError, match='tlskey must be an absolute path'):
+        plan_daemon(ALLOCATION, tcp=dict(tcp, key=None))
+    with pytest.raises(DockerConfigError, match=r'options: hosts planned by the role'):
+        plan_daemon(ALLOCATION, tcp=tcp, extra={'hosts': ['tcp://0.0.0.0:2375']})

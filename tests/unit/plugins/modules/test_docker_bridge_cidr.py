@@ -73,3 +73,31 @@ def test_error_names_the_field(monkeypatch):
 def test_unknown_host_key_is_refused(monkeypatch):
     outcome, result = run(monkeypatch, {'hosts': [{'name': 'a', 'fixed_cidr': '172.17.1.0/24'}]})
     assert outcome is FailJson and 'fixed_cidr' in result['msg']
+
+
+def test_daemon_settings_per_host(monkeypatch):
+    outcome, result = run(monkeypatch, {
+        'host_prefix': 18, 'bridge_block': '172.17.42.0/24', 'mtu': 1462,
+        'hosts': [{'name': 'host1', 'daemon_json': {'storage-driver': 'vfs'},
+                   'command_line': '/usr/sbin/dockerd -H fd:// $DOCKER_OPTS'},
+                  {'name': 'host2'}],
+        'daemon': {'config': 'daemon_json'},
+    })
+    assert outcome is ExitJson
+    assert result['allocations']['host1']['daemon'] == {
+        'options': {'bridge': 'docker0', 'fixed-cidr': '172.17.64.0/18', 'mtu': 1462},
+        'daemon_json': {'storage-driver': 'vfs', 'bridge': 'docker0', 'fixed-cidr': '172.17.64.0/18', 'mtu': 1462}}
+    assert result['allocations']['host2']['daemon']['daemon_json']['fixed-cidr'] == '172.17.128.0/18'
+
+
+def test_daemon_errors_name_every_host(monkeypatch):
+    outcome, result = run(monkeypatch, {
+        'hosts': [{'name': 'host1', 'daemon_json': {'bip': '172.17.0.1/16'}},
+                  {'name': 'host2', 'daemon_json': {'hosts': ['unix:///run/docker.sock']}},
+                  {'name': 'host3', 'command_line': 'dockerd -H fd://'}],
+        'daemon': {'tcp': True, 'tls_cacert': '/ca.pem', 'tls_cert': '/cert.pem', 'tls_key': '/key.pem'},
+    })
+    assert outcome is FailJson
+    assert result['msg'].startswith('hosts[0] (host host1): bip and bridge are both set in /etc/default/docker')
+    assert '; hosts[1] (host host2): hosts given both in daemon.json and as a dockerd flag' in result['msg']
+    assert 'host3' not in result['msg']
