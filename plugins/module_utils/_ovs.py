@@ -212,6 +212,17 @@ def read_state(module, ovs_vsctl, timeout=DEFAULT_TIMEOUT):
     return build_state(bridges, ports, interfaces)
 
 
+def find_and_read(module, timeout=DEFAULT_TIMEOUT):
+    """Return (ovs_vsctl path, state). In check mode on a host where Open vSwitch is not installed
+    yet (a check run of a fresh host, where installing it is only planned too), the state is empty
+    and the plan shows everything that would be created."""
+    ovs_vsctl = module.get_bin_path('ovs-vsctl', required=not module.check_mode)
+    if ovs_vsctl is None:
+        module.warn('ovs-vsctl not found: Open vSwitch is not installed yet; planning against an empty database')
+        return 'ovs-vsctl', build_state([], [], [])
+    return ovs_vsctl, read_state(module, ovs_vsctl, timeout)
+
+
 def run_transaction(module, argv):
     """Run the planned transaction; fail the task with ovs-vsctl's message if it is refused."""
     rc, out, err = module.run_command(argv, environ_update=ENVIRON)

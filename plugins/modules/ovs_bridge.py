@@ -212,7 +212,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ovsmesh.overlay.plugins.module_utils._ovs import (
     DEFAULT_TIMEOUT,
     map_changes,
-    read_state,
+    find_and_read,
     run_transaction,
     to_ovs_string,
     transaction_argv,
@@ -395,8 +395,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    ovs_vsctl = module.get_bin_path('ovs-vsctl', required=True)
-    state = read_state(module, ovs_vsctl, params['timeout'])
+    ovs_vsctl, state = find_and_read(module, params['timeout'])
     try:
         commands, before, after = plan(params, state)
     except ValueError as exc:

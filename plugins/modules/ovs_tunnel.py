@@ -242,7 +242,7 @@ from ansible_collections.ovsmesh.overlay.plugins.module_utils._ovs import (
     local_addresses,
     is_self_address,
     map_changes,
-    read_state,
+    find_and_read,
     run_transaction,
     to_ovs_string,
     transaction_argv,
@@ -399,10 +399,12 @@ def tunnel_view(name, iface, port):
             'peer': (port.get('external_ids') or {}).get(PEER_KEY)}
 
 
-def plan(params, tunnels, state):
+def plan(params, tunnels, state, check_mode=False):
     """Compute (commands, before, after) for ``tunnels`` (from want_tunnels) against ``state``.
 
     before/after map port name -> tunnel_view for the managed ports of the bridge.
+    In check mode a missing bridge counts as empty: an earlier task of the same check run
+    (ovs_bridge) would have created it.
     Raises ValueError naming the field; runs nothing.
     """
     bridge_name = params['bridge']
@@ -410,7 +412,9 @@ def plan(params, tunnels, state):
     if bridge is None:
         if params['state'] == 'absent':
             return [], {}, {}
-        raise ValueError('bridge: bridge %r does not exist' % bridge_name)
+        if not check_mode:
+            raise ValueError('bridge: bridge %r does not exist' % bridge_name)
+        bridge = {'port_names': []}
 
     managed = [p for p in bridge['port_names'] if is_managed(state['ports'][p])]
     before = dict((p, tunnel_view(p, state['interfaces'].get(p) or {}, state['ports'][p])) for p in managed)
@@ -527,14 +531,13 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    ovs_vsctl = module.get_bin_path('ovs-vsctl', required=True)
-    state = read_state(module, ovs_vsctl, params['timeout'])
+    ovs_vsctl, state = find_and_read(module, params['timeout'])
     # An IPsec pre-shared key would show in commands, diff and tunnels: let Ansible mask it.
     for options in [t['options'] for t in tunnels] + [i.get('options') or {} for i in state['interfaces'].values()]:
         if options.get('psk') is not None:
             module.no_log_values.add(to_ovs_string(options['psk']))
     try:
-        commands, before, after = plan(params, tunnels, state)
+        commands, before, after = plan(params, tunnels, state, module.check_mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 

@@ -224,3 +224,22 @@ def test_is_self_address():
     assert _ovs.is_self_address('127.0.0.5', addresses)  # loopback is always this host
     assert not _ovs.is_self_address('192.0.2.3', addresses)
     assert not _ovs.is_self_address('flow', addresses)
+
+
+def test_find_and_read_without_ovs_in_check_mode_plans_against_an_empty_database():
+    module = mock.Mock(check_mode=True)
+    module.get_bin_path.return_value = None
+    ovs_vsctl, state = _ovs.find_and_read(module)
+    assert ovs_vsctl == 'ovs-vsctl'
+    assert state == {'bridges': {}, 'ports': {}, 'interfaces': {}}
+    module.get_bin_path.assert_called_once_with('ovs-vsctl', required=False)
+    module.run_command.assert_not_called()
+
+
+def test_find_and_read_requires_ovs_outside_check_mode():
+    module = mock.Mock(check_mode=False)
+    module.get_bin_path.return_value = OVS
+    module.run_command.return_value = (0, ovs_json({}), '')
+    ovs_vsctl, state = _ovs.find_and_read(module)
+    assert ovs_vsctl == OVS and state['bridges'] == {}
+    module.get_bin_path.assert_called_once_with('ovs-vsctl', required=True)

@@ -279,6 +279,14 @@ def test_missing_bridge():
         plan(bridge='gone', name='t1', type='gre', remote_ip='198.51.100.1')
 
 
+def test_missing_bridge_in_check_mode_is_planned_as_empty():
+    # A check run of a fresh host: ovs_bridge only planned the bridge, so it is not there yet.
+    p = params(bridge='gone', name='t1', type='gre', remote_ip='198.51.100.1')
+    commands, before, after = ovs_tunnel.plan(p, ovs_tunnel.want_tunnels(p), state_of(STATE), check_mode=True)
+    assert commands[0][:3] == ['add-port', 'gone', 't1']
+    assert before == {} and list(after) == ['t1']
+
+
 def test_existing_type_sets_the_key_range():
     with pytest.raises(ValueError, match=r'^key: 16777216 is out of range 0\.\.16777215'):
         ovs_tunnel.plan(params(name='vx'), ovs_tunnel.want_tunnels(params(name='vx', key=2 ** 24)),
