@@ -8,17 +8,19 @@
 Private to this collection (the leading underscore): no stability promise.
 
 The Docker Engine API is asked over its unix socket with the standard library's http.client
-(GET /containers/<name-or-id>/json), so the host needs no Docker SDK and no docker CLI.
+(GET /containers/<name-or-id>/json, and the streamed GET /events for ovsmesh-attachd), so the
+host needs no Docker SDK and no docker CLI.
 """
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import os
 import re
 import socket
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'
 DOCKER_TIMEOUT = 30
@@ -27,6 +29,7 @@ NETNS_DIR = '/var/run/netns'
 _NETNS_RE = re.compile(r'^[A-Za-z0-9_.][A-Za-z0-9_.-]*$')
 # DHCP clients tried inside the target, in pipework's order of preference (minus dhcpcd).
 DHCP_CLIENTS = ('udhcpc', 'dhclient')
+_STARTED_RE = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$')
 BIN_DIRS = ('/sbin', '/usr/sbin', '/bin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin')
 
 
@@ -79,6 +82,52 @@ def inspect_container(socket_path, container, timeout=DOCKER_TIMEOUT):
     return json.loads(body.decode('utf-8'))
 
 
+def docker_events(socket_path, filters, since=None, timeout=None):
+    """Subscribe to the Docker daemon's event stream; return an iterator of event dicts.
+
+    The request is made here, so a daemon that does not answer raises TargetError now, and every
+    event from the moment of return on (or from ``since``, a Unix time, which the daemon replays
+    from its recent events) is delivered. ``timeout``: seconds without an event after which the
+    iterator raises ``TimeoutError`` (None waits for ever). The iterator ends when the daemon
+    closes the stream (it stops or restarts).
+    """
+    query = {'filters': json.dumps(filters, sort_keys=True)}
+    if since is not None:
+        query['since'] = '%.6f' % since
+    conn = _UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request('GET', '/events?' + urlencode(query))
+        response = conn.getresponse()
+    except OSError as exc:
+        conn.close()
+        raise TargetError('cannot reach the Docker daemon at unix://%s: %s' % (socket_path, exc))
+    if response.status != 200:
+        body = response.read().decode('utf-8', 'replace').strip()
+        conn.close()
+        raise TargetError('Docker daemon answered %d for /events: %s' % (response.status, body))
+    return _event_stream(conn, response)
+
+
+def _event_stream(conn, response):
+    # One JSON document per line (the daemon flushes each event); http.client undoes the chunking.
+    try:
+        while True:
+            line = response.readline()
+            if not line:
+                return
+            if line.strip():
+                yield json.loads(line.decode('utf-8'))
+    finally:
+        conn.close()
+
+
+def event_container(event):
+    """(action, full id, name) of a container event of the Engine API (``Action``/``Actor``)."""
+    actor = event.get('Actor') or {}
+    return (event.get('Action') or event.get('status'), actor.get('ID') or event.get('id'),
+            (actor.get('Attributes') or {}).get('name'))
+
+
 def container_target(info):
     """Reduce the inspect JSON to what the module needs: id, name, running, pid."""
     state = info.get('State') or {}
@@ -89,6 +138,18 @@ def container_target(info):
         'running': bool(state.get('Running')) and not state.get('Paused') and bool(state.get('Pid')),
         'pid': state.get('Pid') or 0,
     }
+
+
+def started_at(info):
+    """Unix time of the container's last start (inspect's State.StartedAt, RFC 3339 with up to
+    nanoseconds, UTC), or None when it never started."""
+    text = ((info or {}).get('State') or {}).get('StartedAt') or ''
+    match = _STARTED_RE.match(text)
+    if not match or text.startswith('0001-'):
+        return None
+    stamp = datetime.datetime.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S')
+    seconds = stamp.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return seconds + float('0.' + (match.group(2) or '0'))
 
 
 def container_aliases(container, target):

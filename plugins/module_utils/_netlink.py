@@ -7,19 +7,20 @@
 
 Private to this collection (the leading underscore): no stability promise.
 
-Three parts:
-- pure functions (no I/O): names, MACs, addresses, validation; they raise ValueError naming the field;
+Two parts:
+- pure functions (no I/O): names, MACs, addresses; they raise ValueError naming the field
+  (interface names and integers are validated by ``_ovs.validate_name`` / ``validate_int``);
 - netlink readers/writers; every one takes an open pyroute2 ``IPRoute`` (host or network namespace),
-  so a module opens each namespace once (see ``open_ns``);
-- a small ``ovs-vsctl`` reader/transaction helper used by container_attach (to be merged with
-  ``_ovs.py`` later; it reads the three tables in one call, writes in one transaction).
+  so a caller opens each namespace once (see ``open_ns``).
+
+Works with pyroute2 0.7 (Debian 12's python3-pyroute2) and 0.9.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
-import json
 import os
 import re
 import traceback
@@ -38,33 +39,17 @@ else:
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 
-IFNAME_MAX = 15  # IFNAMSIZ (16) minus the NUL byte
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.][A-Za-z0-9_.-]*$')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$')
 MTU_MIN = 68       # smallest MTU IPv4 allows
 MTU_MIN_IPV6 = 1280
 MTU_MAX = 65535
 IFF_UP = 0x1
 ENODEV = 19
-ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
 # ---------------------------------------------------------------------------------------------
 # Pure functions
 # ---------------------------------------------------------------------------------------------
-
-def validate_ifname(value, field):
-    """Return ``value`` if the kernel accepts it as an interface name, else raise ValueError."""
-    if not isinstance(value, str) or not value:
-        raise ValueError('%s: an interface name is required' % field)
-    if len(value) > IFNAME_MAX:
-        raise ValueError('%s: %r is %d characters long, the kernel allows at most %d'
-                         % (field, value, len(value), IFNAME_MAX))
-    if value in ('.', '..') or not _IFNAME_RE.match(value):
-        raise ValueError("%s: %r is not a valid interface name (use A-Z a-z 0-9 _ . -, "
-                         "not starting with '-')" % (field, value))
-    return value
-
 
 def _digest(*parts):
     # NUL cannot appear in an interface name or a container id, so the parts cannot run together.
@@ -170,25 +155,39 @@ def is_link_local(address):
     return iface.version == 6 and iface.ip.is_link_local
 
 
-def validate_int(value, field, low, high):
-    """Return ``value`` if ``low <= value <= high``, else raise ValueError naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError('%s: expected an integer, got %r' % (field, value))
-    if not low <= value <= high:
-        raise ValueError('%s: %d is out of range %d..%d' % (field, value, low, high))
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # Netlink (pyroute2)
 # ---------------------------------------------------------------------------------------------
 
 def open_ns(path=None):
-    """IPRoute in the host namespace (path None) or in the namespace at ``path`` (never created)."""
+    """IPRoute in the host namespace (path None) or in the namespace at ``path`` (never created).
+
+    A netlink socket belongs to the namespace it is opened in, so the thread enters the target
+    namespace only while the socket is made. pyroute2 0.9 could do this with
+    ``IPRoute(netns=path)``, 0.7 (Debian 12) cannot.
+    """
     if path is None:
         return IPRoute()
-    # flags=0: pyroute2 would otherwise create a missing named namespace (O_CREAT).
-    return IPRoute(netns=path, flags=0)
+    with _in_netns(path):
+        return IPRoute()
+
+
+@contextlib.contextmanager
+def _in_netns(path):
+    """Run the body with the calling thread in the network namespace at ``path``."""
+    own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+    try:
+        target = os.open(path, os.O_RDONLY)
+        try:
+            setns(target)
+            try:
+                yield
+            finally:
+                setns(own)
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
 
 
 def link_state(ipr, ifname=None, index=None):
@@ -232,22 +231,13 @@ def ns_sysctl(ns_path, key, value=None):
     shows the namespace of the thread that opens the file, so the thread enters it briefly.
     """
     path = os.path.join('/proc/sys/net', key)
-    own = os.open('/proc/self/ns/net', os.O_RDONLY)
-    target = os.open(ns_path, os.O_RDONLY)
-    try:
-        setns(target)
-        try:
-            if value is None:
-                with open(path) as handle:
-                    return handle.read().strip()
-            with open(path, 'w') as handle:
-                handle.write(str(value))
-            return str(value)
-        finally:
-            setns(own)
-    finally:
-        os.close(target)
-        os.close(own)
+    with _in_netns(ns_path):
+        if value is None:
+            with open(path) as handle:
+                return handle.read().strip()
+        with open(path, 'w') as handle:
+            handle.write(str(value))
+        return str(value)
 
 
 def link_addresses(ipr, index):
@@ -319,80 +309,3 @@ def del_default_route(ipr, route):
     if route.get('priority') is not None:
         kwargs['priority'] = route['priority']
     ipr.route('del', **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Open vSwitch (small; to be merged with _ovs.py)
-# ---------------------------------------------------------------------------------------------
-
-OVS_TIMEOUT = 30
-
-
-def _ovs_decode(datum):
-    """OVSDB JSON datum (["map", ...], ["set", ...], ["uuid", x]) to Python."""
-    if isinstance(datum, list) and len(datum) == 2:
-        kind, payload = datum
-        if kind == 'map':
-            return dict((_ovs_decode(k), _ovs_decode(v)) for k, v in payload)
-        if kind == 'set':
-            return [_ovs_decode(item) for item in payload]
-        if kind == 'uuid':
-            return payload
-    return datum
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
-
-
-def parse_ovs_snapshot(stdout):
-    """Parse the output of the three ``list`` commands of ``ovs_snapshot`` into
-    {'bridges': {name: {'mtu', 'mtu_request'} of the bridge's own interface},
-     'ports': {name: {'bridge', 'tag', 'interfaces'}}, 'interfaces': {name: {'external_ids', 'mtu', 'mtu_request'}}}."""
-    tables = []
-    for line in stdout.splitlines():
-        if line.strip():
-            doc = json.loads(line)
-            tables.append([dict(zip(doc['headings'], [_ovs_decode(c) for c in row]))
-                           for row in doc['data']])
-    bridges, ports, interfaces = tables
-    iface_by_uuid = dict((row['_uuid'], row) for row in interfaces)
-    port_bridge = {}
-    for row in bridges:
-        for uuid in _as_list(row['ports']):
-            port_bridge[uuid] = row['name']
-    result = {'bridges': {}, 'ports': {}, 'interfaces': {}}
-    for row in interfaces:
-        result['interfaces'][row['name']] = {
-            'external_ids': row['external_ids'] or {},
-            # An empty set ([]) is OVSDB's "no value".
-            'mtu': row['mtu'] if isinstance(row['mtu'], int) else None,
-            'mtu_request': row['mtu_request'] if isinstance(row['mtu_request'], int) else None}
-    for row in ports:
-        tag = row['tag'] if isinstance(row['tag'], int) else None
-        result['ports'][row['name']] = {'bridge': port_bridge.get(row['_uuid']), 'tag': tag,
-                                        'interfaces': [iface_by_uuid[u]['name'] for u in _as_list(row['interfaces'])
-                                                       if u in iface_by_uuid]}
-    for row in bridges:
-        iface = result['interfaces'].get(row['name'], {})
-        result['bridges'][row['name']] = {'mtu': iface.get('mtu'), 'mtu_request': iface.get('mtu_request')}
-    return result
-
-
-def ovs_snapshot(module, ovs_vsctl):
-    """Read Bridge, Port and Interface in one ``ovs-vsctl`` call. Returns (snapshot, error)."""
-    argv = [ovs_vsctl, '--timeout=%d' % OVS_TIMEOUT, '--format=json', '--data=json',
-            '--', '--columns=name,ports', 'list', 'Bridge',
-            '--', '--columns=_uuid,name,tag,interfaces', 'list', 'Port',
-            '--', '--columns=_uuid,name,external_ids,mtu,mtu_request', 'list', 'Interface']
-    rc, out, err = module.run_command(argv, environ_update=ENV)
-    if rc != 0:
-        return None, (err or out).strip()
-    return parse_ovs_snapshot(out), None
-
-
-def ovs_ports_for(snapshot, aliases, ifname):
-    """Names of OVS interfaces recorded (ovs-docker style) for one of ``aliases`` and ``ifname``."""
-    return sorted(name for name, iface in snapshot['interfaces'].items()
-                  if iface['external_ids'].get('container_iface') == ifname
-                  and iface['external_ids'].get('container_id') in aliases)

@@ -4,11 +4,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ansible_collections.ovsmesh.overlay.plugins.module_utils import _netlink as nl
+from ansible_collections.ovsmesh.overlay.plugins.module_utils._ovs import IFNAME_MAX, validate_name
 
 CID = '9c523a14cfdaad5ed6dc85a9fd6489443a0e6e9cc187739e9e360894436243d4'
 
@@ -18,8 +17,8 @@ CID = '9c523a14cfdaad5ed6dc85a9fd6489443a0e6e9cc187739e9e360894436243d4'
 def test_host_ifname_is_stable_short_and_valid():
     name = nl.host_ifname(CID, 'eth1')
     assert name == nl.host_ifname(CID, 'eth1')
-    assert name.startswith('vo') and len(name) == 14 <= nl.IFNAME_MAX
-    assert nl.validate_ifname(name, 'x') == name
+    assert name.startswith('vo') and len(name) == 14 <= IFNAME_MAX
+    assert validate_name(name, 'x') == name
 
 
 def test_host_ifname_differs_per_container_and_interface():
@@ -74,18 +73,6 @@ def test_normalise_mac_refuses(value, message):
         nl.normalise_mac(value)
 
 
-# --- interface names --------------------------------------------------------------------------
-
-@pytest.mark.parametrize('value', ['', 'a' * 16, 'eth 1', 'eth/1', '-eth', '.', '..', None])
-def test_validate_ifname_refuses(value):
-    with pytest.raises(ValueError, match='^ifname: '):
-        nl.validate_ifname(value, 'ifname')
-
-
-def test_validate_ifname_accepts_15_chars():
-    assert nl.validate_ifname('a' * 15, 'ifname') == 'a' * 15
-
-
 # --- addresses --------------------------------------------------------------------------------
 
 def test_addresses_normalised_and_sorted():
@@ -137,13 +124,6 @@ def test_link_local_detection():
     assert not nl.is_link_local('169.254.1.1/16')  # IPv4 link-local is not the kernel's own
 
 
-def test_validate_int():
-    assert nl.validate_int(100, 'vlan', 1, 4094) == 100
-    for bad in (0, 4095, True, '5'):
-        with pytest.raises(ValueError, match='^vlan: '):
-            nl.validate_int(bad, 'vlan', 1, 4094)
-
-
 # --- netlink boundary -------------------------------------------------------------------------
 
 class _NoSuchLink:
@@ -160,64 +140,3 @@ def test_link_state_missing_is_none_other_errors_raise():
     assert nl.link_state(_NoSuchLink(), 'eth1') is None
     with pytest.raises(nl.NetlinkError):
         nl.link_state(_Broken(), 'eth1')
-
-
-# --- OVS snapshot -----------------------------------------------------------------------------
-
-def _doc(headings, rows):
-    return json.dumps({'headings': headings, 'data': rows})
-
-
-SNAPSHOT = '\n'.join([
-    _doc(['name', 'ports'], [
-        ['br0', ['set', [['uuid', 'p-br0'], ['uuid', 'p-vo1']]]],
-        ['br1', ['uuid', 'p-old']],                      # a one-element set comes bare
-    ]),
-    _doc(['_uuid', 'name', 'tag', 'interfaces'], [
-        [['uuid', 'p-br0'], 'br0', ['set', []], ['uuid', 'i-br0']],
-        [['uuid', 'p-vo1'], 'vo1', 100, ['uuid', 'i-vo1']],
-        [['uuid', 'p-old'], 'abc_l', ['set', []], ['uuid', 'i-old']],
-    ]),
-    _doc(['_uuid', 'name', 'external_ids', 'mtu', 'mtu_request'], [
-        [['uuid', 'i-br0'], 'br0', ['map', []], 1500, 1450],
-        [['uuid', 'i-vo1'], 'vo1', ['map', [['container_id', 'web'], ['container_iface', 'eth1']]], 1450, ['set', []]],
-        [['uuid', 'i-old'], 'abc_l', ['map', [['container_id', 'web'], ['container_iface', 'eth2']]], ['set', []],
-         ['set', []]],
-    ]),
-]) + '\n'
-
-
-def test_parse_ovs_snapshot():
-    snap = nl.parse_ovs_snapshot(SNAPSHOT)
-    assert snap['bridges'] == {'br0': {'mtu': 1500, 'mtu_request': 1450}, 'br1': {'mtu': None, 'mtu_request': None}}
-    assert snap['ports']['vo1'] == {'bridge': 'br0', 'tag': 100, 'interfaces': ['vo1']}
-    assert snap['ports']['abc_l']['bridge'] == 'br1' and snap['ports']['abc_l']['tag'] is None
-    assert snap['interfaces']['vo1']['external_ids'] == {'container_id': 'web', 'container_iface': 'eth1'}
-    assert snap['interfaces']['abc_l']['mtu'] is None
-
-
-def test_ovs_ports_for_matches_ovs_docker_keys():
-    snap = nl.parse_ovs_snapshot(SNAPSHOT)
-    assert nl.ovs_ports_for(snap, {'web', CID}, 'eth1') == ['vo1']
-    assert nl.ovs_ports_for(snap, {'web'}, 'eth2') == ['abc_l']
-    assert nl.ovs_ports_for(snap, {'db'}, 'eth1') == []
-
-
-class _Module:
-    def __init__(self, rc, out, err=''):
-        self.result, self.calls = (rc, out, err), []
-
-    def run_command(self, argv, environ_update=None):
-        self.calls.append((argv, environ_update))
-        return self.result
-
-
-def test_ovs_snapshot_one_call_and_error():
-    module = _Module(0, SNAPSHOT)
-    snap, error = nl.ovs_snapshot(module, '/usr/bin/ovs-vsctl')
-    assert error is None and 'br0' in snap['bridges']
-    argv, env = module.calls[0]
-    assert len(module.calls) == 1 and argv[0] == '/usr/bin/ovs-vsctl' and env == nl.ENV
-    assert argv.count('list') == 3
-    snap, error = nl.ovs_snapshot(_Module(1, '', 'database connection failed\n'), 'ovs-vsctl')
-    assert snap is None and error == 'database connection failed'

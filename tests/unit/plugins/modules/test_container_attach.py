@@ -16,7 +16,6 @@ from ansible_collections.ovsmesh.overlay.plugins.module_utils import _container
 from ansible_collections.ovsmesh.overlay.plugins.modules import container_attach as ca
 
 CID = '9c523a14cfdaad5ed6dc85a9fd6489443a0e6e9cc187739e9e360894436243d4'
-HOST = 'vo1234567890ab'
 
 
 def params(**kwargs):
@@ -28,320 +27,48 @@ def params(**kwargs):
     return base
 
 
-def want(**kwargs):
-    """What build_want returns for an OVS bridge br0 (MTU 1500)."""
-    base = dict(mode='veth', state='present', ifname='eth1', host_ifname=HOST, bridge='br0',
-                bridge_type='ovs', bridge_index=None, parent=None, macvlan_mode='bridge',
-                mac='02:00:00:00:00:01', mtu=None, mtu_create=1500, addresses=None, dhcp=False,
-                gateways={}, default_route=False, vlan=None,
-                external_ids={'container_id': 'web', 'container_iface': 'eth1'})
-    base.update(kwargs)
-    return base
+# --- the persistence record -------------------------------------------------------------------
 
+PATH = '/etc/ovsmesh/attachments/web@eth1.json'
 
-def link(**kwargs):
-    base = dict(index=2, ifname='eth1', kind='veth', link=40, mtu=1500, mac='02:00:00:00:00:01',
-                master=None, up=True, macvlan_mode=None)
-    base.update(kwargs)
-    return base
 
+def record_plan(current, **kwargs):
+    p = params(**kwargs)
+    return ca.plan_record(p, ca.validate_params(p), current, PATH)
 
-def have(**kwargs):
-    """The live state of a converged OVS attachment (eth1 <-> HOST on br0, no tag)."""
-    base = dict(container_link=link(), host_link=link(index=40, ifname=HOST, link=2),
-                host_master=None, ovs_port={'bridge': 'br0', 'tag': None},
-                ovs_external_ids={'container_id': 'web', 'container_iface': 'eth1'},
-                stale_ports=[], addresses=[], routes=[], parent_name=None, ipv6_disabled=False)
-    base.update(kwargs)
-    return base
 
+def test_record_written_when_persisting_and_kept_when_equal():
+    action, text = record_plan(None, persist=True, vlan=100)
+    assert action == 'write persistence record ' + PATH and json.loads(text)['attachment']['vlan'] == 100
+    assert record_plan(text, persist=True, vlan=100) == (None, text)
+    action, changed = record_plan(text, persist=True, vlan=200)
+    assert action.startswith('write') and changed != text
 
-def fresh(**kwargs):
-    """The live state before anything is attached."""
-    base = dict(container_link=None, host_link=None, ovs_port=None, ovs_external_ids={})
-    base.update(kwargs)
-    return have(**base)
 
+def test_record_removed_without_persist_or_on_detach():
+    _, text = record_plan(None, persist=True)
+    assert record_plan(text) == ('remove persistence record ' + PATH, None)
+    assert record_plan(text, persist=True, state='absent', bridge=None)[0].startswith('remove')
+    assert record_plan(None) == (None, None)
 
-def ops(acts):
-    return [a['op'] for a in acts]
 
+class _Module:
+    def __init__(self, tmpdir):
+        self.tmpdir, self.moves = tmpdir, []
 
-# --- validation -------------------------------------------------------------------------------
+    def atomic_move(self, src, dest):
+        self.moves.append((src, dest))
+        os.rename(src, dest)
 
-def test_validate_normalises():
-    opts = ca.validate_params(params(address=['10.0.0.2/24', 'FD00::2/64'], gateway=['10.0.0.1'],
-                                     mac='02-AA-BB-CC-DD-EE', vlan=100, mtu=1450))
-    assert opts == {'ifname': 'eth1', 'vlan': 100, 'mtu': 1450, 'mac': '02:aa:bb:cc:dd:ee',
-                    'addresses': ['10.0.0.2/24', 'fd00::2/64'], 'gateways': {4: '10.0.0.1'}}
 
-
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(vlan=0), '^vlan: 0 is out of range 1..4094'),
-    (dict(vlan=4095), '^vlan: '),
-    (dict(mtu=67), '^mtu: '),
-    (dict(mtu=1000, address=['fd00::1/64']), '^mtu: 1000 is below 1280'),
-    (dict(ifname='averyveryverylongname'), '^ifname: '),
-    (dict(address=['10.0.0.1']), '^address: .*prefix'),
-    (dict(mac='ff:ff:ff:ff:ff:ff'), '^mac: .*multicast'),
-    (dict(gateway=['10.0.0.1', '10.0.0.2']), '^gateway: '),
-    (dict(bridge=None), '^bridge: required'),
-    (dict(parent='eth0'), '^parent: only used with mode=macvlan'),
-    (dict(mode='macvlan', bridge=None), '^parent: required'),
-    (dict(mode='macvlan', parent='eth0', bridge='br0'), '^bridge: only used with mode=veth'),
-    (dict(mode='macvlan', parent='eth0', bridge=None, vlan=5), '^vlan: only with mode=veth'),
-    (dict(container=None, pid=0), '^pid: '),
-])
-def test_validate_refuses_naming_the_field(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ca.validate_params(params(**kwargs))
-
-
-def test_absent_needs_no_bridge():
-    assert ca.validate_params(params(bridge=None, state='absent'))['ifname'] == 'eth1'
-
-
-def test_identity_and_recorded_container_id():
-    target = {'id': CID, 'name': 'web'}
-    assert ca.identity(params(container='web'), target) == (CID, 'web')
-    # A container Docker does not know (absent): the value as given.
-    assert ca.identity(params(container='web'), None) == ('web', 'web')
-    assert ca.identity(params(container=None, netns='blue'), None) == ('netns:blue', 'blue')
-    assert ca.identity(params(container=None, pid=42), None) == ('pid:42', '42')
-
-
-def test_bridge_mtu_prefers_ovs_mtu_request():
-    assert ca.bridge_mtu({'mtu': 1400}, {'mtu': 1400, 'mtu_request': 1450}) == 1450
-    assert ca.bridge_mtu({'mtu': 1400}, {'mtu': 1400, 'mtu_request': None}) == 1400
-    assert ca.bridge_mtu(None, {'mtu': 1500, 'mtu_request': None}) == 1500
-    assert ca.bridge_mtu({'mtu': 9000}, None) == 9000
-
-
-# --- planning: veth on OVS --------------------------------------------------------------------
-
-def test_new_attachment_on_ovs_is_one_transaction():
-    acts = ca.plan_present(want(vlan=100, addresses=['10.0.0.2/24']), fresh())
-    assert ops(acts) == ['create_veth', 'ovs', 'set_host', 'set_container', 'addr_add']
-    assert acts[0]['host'] == HOST and 'mtu 1500' in acts[0]['text']
-    assert acts[1]['args'] == ['--', 'add-port', 'br0', HOST, 'tag=100',
-                               '--', 'set', 'Interface', HOST,
-                               'external_ids:container_id=web', 'external_ids:container_iface=eth1']
-
-
-def test_converged_attachment_plans_nothing():
-    assert ca.plan_present(want(addresses=['10.0.0.2/24']), have(addresses=['10.0.0.2/24', 'fe80::1/64'])) == []
-
-
-def test_vlan_change_in_place():
-    acts = ca.plan_present(want(vlan=200), have(ovs_port={'bridge': 'br0', 'tag': 100}))
-    assert ops(acts) == ['ovs']
-    assert acts[0]['args'] == ['--', 'set', 'Port', HOST, 'tag=200']
-    acts = ca.plan_present(want(), have(ovs_port={'bridge': 'br0', 'tag': 100}))
-    assert acts[0]['args'] == ['--', 'clear', 'Port', HOST, 'tag']
-
-
-def test_mtu_change_in_place_on_both_ends():
-    acts = ca.plan_present(want(mtu=1450), have())
-    assert ops(acts) == ['set_container', 'set_host']
-    assert acts[0]['attrs'] == {'mtu': 1450} and acts[1]['attrs'] == {'mtu': 1450}
-    assert acts[1]['host'] == HOST
-
-
-def test_mtu_not_given_keeps_existing_link_mtu():
-    # A bridge without a fixed MTU follows its smallest port: following it back would cascade.
-    assert ca.plan_present(want(mtu_create=1400), have()) == []
-
-
-def test_address_and_mac_change_in_place():
-    acts = ca.plan_present(want(addresses=['10.0.0.3/24'], mac='02:00:00:00:00:09'),
-                           have(addresses=['10.0.0.2/24', 'fe80::1/64']))
-    assert [(a['op'], a.get('address')) for a in acts] == [
-        ('set_container', None), ('addr_del', '10.0.0.2/24'), ('addr_add', '10.0.0.3/24')]
-    assert acts[0]['attrs'] == {'address': '02:00:00:00:00:09'}
-
-
-def test_addresses_not_given_are_left_alone():
-    assert ca.plan_present(want(), have(addresses=['10.0.0.2/24'])) == []
-
-
-def test_missing_external_ids_are_set():
-    acts = ca.plan_present(want(), have(ovs_external_ids={}))
-    assert acts[0]['args'] == ['--', 'set', 'Interface', HOST, 'external_ids:container_id=web',
-                               'external_ids:container_iface=eth1']
-
-
-def test_odd_container_id_is_quoted():
-    assert ca.ovs_value('web') == 'web'
-    assert ca.ovs_value('a:b=c') == '"a:b=c"'
-
-
-def test_restarted_container_drops_stale_port_in_its_own_transaction():
-    # veth gone with the old namespace, OVS port still there.
-    acts = ca.plan_present(want(vlan=100), fresh(ovs_port={'bridge': 'br0', 'tag': 100}))
-    assert ops(acts)[:3] == ['ovs', 'create_veth', 'ovs']
-    assert acts[0]['args'] == ['--', '--if-exists', 'del-port', HOST]
-    assert acts[2]['args'][:5] == ['--', 'add-port', 'br0', HOST, 'tag=100']
-
-
-def test_stale_ovs_docker_ports_removed_in_the_same_transaction():
-    acts = ca.plan_present(want(), fresh(stale_ports=['abc_l']))
-    assert acts[1]['args'][:8] == ['--', '--if-exists', 'del-port', 'abc_l', '--', 'add-port', 'br0', HOST]
-
-
-def test_adopted_ovs_docker_port_keeps_its_name():
-    adopted = have(host_link=link(index=40, ifname='abc_l', link=2), ovs_port={'bridge': 'br0', 'tag': None})
-    acts = ca.plan_present(want(vlan=5), adopted)
-    assert acts[0]['args'] == ['--', 'set', 'Port', 'abc_l', 'tag=5']
-
-
-def test_port_on_another_bridge_is_moved():
-    acts = ca.plan_present(want(), have(ovs_port={'bridge': 'br9', 'tag': None}))
-    assert acts[0]['args'][:8] == ['--', '--if-exists', 'del-port', HOST, '--', 'add-port', 'br0', HOST]
-
-
-def test_down_links_are_brought_up():
-    acts = ca.plan_present(want(), have(container_link=link(up=False), host_link=link(index=40, ifname=HOST, up=False)))
-    assert [(a['op'], a['attrs']) for a in acts] == [('set_host', {'state': 'up'}), ('set_container', {'state': 'up'})]
-
-
-def test_ipv6_enabled_before_ipv6_address():
-    acts = ca.plan_present(want(addresses=['fd00::2/64']), fresh(ipv6_disabled=True))
-    assert ops(acts)[-2:] == ['enable_ipv6', 'addr_add']
-    assert ca.plan_present(want(addresses=['10.0.0.2/24']), fresh(ipv6_disabled=True))[-1]['op'] == 'addr_add'
-    assert 'enable_ipv6' not in ops(ca.plan_present(want(addresses=['10.0.0.2/24']), fresh(ipv6_disabled=True)))
-
-
-# --- planning: Linux bridge and macvlan -------------------------------------------------------
-
-def test_linux_bridge_uses_master_not_ovs():
-    acts = ca.plan_present(want(bridge='docker0', bridge_type='linux', bridge_index=7), fresh())
-    assert ops(acts) == ['create_veth', 'set_host', 'set_host', 'set_container']
-    assert acts[1]['attrs'] == {'master': 7}
-    converged = have(ovs_port=None, host_master={'index': 7, 'ifname': 'docker0', 'kind': 'bridge'})
-    assert ca.plan_present(want(bridge='docker0', bridge_type='linux', bridge_index=7), converged) == []
-
-
-def test_moving_from_ovs_to_linux_bridge():
-    acts = ca.plan_present(want(bridge='docker0', bridge_type='linux', bridge_index=7), have())
-    assert ops(acts) == ['ovs', 'set_host']
-    assert acts[0]['args'] == ['--', '--if-exists', 'del-port', HOST]
-
-
-def test_moving_from_linux_bridge_to_ovs_releases_first():
-    acts = ca.plan_present(want(), have(ovs_port=None, host_master={'index': 7, 'ifname': 'docker0', 'kind': 'bridge'}))
-    assert ops(acts) == ['set_host', 'ovs']
-    assert acts[0]['attrs'] == {'master': 0}
-
-
-def macvlan_want(**kwargs):
-    return want(mode='macvlan', bridge=None, bridge_type=None, parent='eth0', parent_index=3, host_ifname=None,
-                **kwargs)
-
-
-def test_macvlan_create_and_converged():
-    acts = ca.plan_present(macvlan_want(addresses=['10.0.0.5/24']), fresh())
-    assert ops(acts) == ['create_macvlan', 'set_container', 'addr_add']
-    mv = link(kind='macvlan', link=3, macvlan_mode='bridge')
-    assert ca.plan_present(macvlan_want(addresses=['10.0.0.5/24']),
-                           have(container_link=mv, host_link=None, ovs_port=None, addresses=['10.0.0.5/24'])) == []
-
-
-def test_macvlan_mode_change_recreates_and_readds_addresses():
-    mv = link(kind='macvlan', link=3, macvlan_mode='bridge')
-    acts = ca.plan_present(macvlan_want(macvlan_mode='private', addresses=['10.0.0.5/24']),
-                           have(container_link=mv, host_link=None, ovs_port=None, addresses=['10.0.0.5/24']))
-    assert ops(acts) == ['delete_container', 'create_macvlan', 'set_container', 'addr_add']
-
-
-# --- planning: routes and DHCP ----------------------------------------------------------------
-
-DOCKER_DEFAULT = {'family': 4, 'gateway': '172.17.0.1', 'oif': 9, 'priority': None}
-
-
-def test_gateway_added_when_no_default_route():
-    acts = ca.plan_present(want(addresses=['10.0.0.2/24'], gateways={4: '10.0.0.1'}), fresh())
-    assert acts[-1] == {'op': 'route_add', 'family': 4, 'gateway': '10.0.0.1', 'onlink': False,
-                        'text': 'add default route via 10.0.0.1 dev eth1'}
-
-
-def test_gateway_outside_subnets_is_onlink():
-    acts = ca.plan_present(want(addresses=['10.0.0.2/24'], gateways={4: '10.9.0.1'}), fresh())
-    assert acts[-1]['onlink'] is True
-
-
-def test_other_default_route_kept_without_default_route():
-    acts = ca.plan_present(want(gateways={4: '10.0.0.1'}), have(routes=[DOCKER_DEFAULT]))
-    assert acts == []
-
-
-def test_default_route_true_replaces_the_others():
-    acts = ca.plan_present(want(gateways={4: '10.0.0.1'}, default_route=True), have(routes=[DOCKER_DEFAULT]))
-    assert ops(acts) == ['route_del', 'route_add']
-    assert acts[0]['route'] == DOCKER_DEFAULT
-
-
-def test_own_default_route_with_old_gateway_is_replaced():
-    mine = {'family': 4, 'gateway': '10.0.0.254', 'oif': 2, 'priority': None}
-    acts = ca.plan_present(want(gateways={4: '10.0.0.1'}), have(routes=[mine]))
-    assert ops(acts) == ['route_del', 'route_add']
-    assert ca.plan_present(want(gateways={4: '10.0.0.254'}), have(routes=[mine])) == []
-
-
-def test_ipv6_gateway_only_touches_ipv6_routes():
-    acts = ca.plan_present(want(gateways={6: 'fd00::1'}, default_route=True), have(routes=[DOCKER_DEFAULT]))
-    assert ops(acts) == ['route_add'] and acts[0]['family'] == 6
-
-
-def test_dhcp_only_without_ipv4_address():
-    acts = ca.plan_present(want(dhcp=True, dhcp_client=('udhcpc', '/sbin/udhcpc')), fresh())
-    assert ops(acts)[-1] == 'dhcp' and acts[-1]['text'] == 'run udhcpc on eth1'
-    assert ca.plan_present(want(dhcp=True, dhcp_client=('udhcpc', '/sbin/udhcpc')),
-                           have(addresses=['10.0.0.103/24'])) == []
-
-
-# --- detach -----------------------------------------------------------------------------------
-
-def absent_have(**kwargs):
-    base = dict(fresh(), ovs_delete=[], host_delete=[])
-    base.update(kwargs)
-    return base
-
-
-def test_absent_removes_ports_then_links():
-    acts = ca.plan_absent(want(state='absent'), absent_have(ovs_delete=['abc_l', HOST], host_delete=[HOST]))
-    assert ops(acts) == ['ovs', 'delete_host']
-    assert acts[0]['args'] == ['--', '--if-exists', 'del-port', 'abc_l', '--', '--if-exists', 'del-port', HOST]
-
-
-def test_absent_when_nothing_there():
-    w = want(state='absent')
-    assert ca.plan_absent(w, absent_have()) == []
-    assert ca.view_have(w, absent_have()) == {'state': 'absent', 'ifname': 'eth1'}
-
-
-def test_absent_macvlan_deletes_inside():
-    mv = link(kind='macvlan', link=3)
-    assert ops(ca.plan_absent(macvlan_want(state='absent'), absent_have(container_link=mv))) == ['delete_container']
-
-
-# --- diff views -------------------------------------------------------------------------------
-
-def test_views_before_after():
-    w = want(vlan=100, addresses=['10.0.0.2/24'], mtu=1450)
-    h = have(addresses=['10.0.0.3/24'])
-    before = ca.view_have(w, h)
-    assert before == {'state': 'present', 'ifname': 'eth1', 'mac': '02:00:00:00:00:01', 'mtu': 1500,
-                      'addresses': ['10.0.0.3/24'], 'host_ifname': HOST, 'vlan': None, 'bridge': 'br0',
-                      'bridge_type': 'ovs'}
-    after = ca.view_want(w, h, before)
-    assert after == dict(before, mtu=1450, vlan=100, addresses=['10.0.0.2/24'])
-
-
-def test_view_of_new_attachment_uses_creation_mtu():
-    w = want(mtu_create=1462)
-    before = ca.view_have(w, fresh())
-    assert before == {'state': 'absent', 'ifname': 'eth1'}
-    assert ca.view_want(w, fresh(), before)['mtu'] == 1462
+def test_write_record_is_atomic_and_readable(tmp_path):
+    module = _Module(str(tmp_path))
+    path = str(tmp_path / 'etc' / 'attachments' / 'web@eth1.json')
+    ca.write_record(module, path, '{"x": 1}\n')
+    assert ca.read_record(path) == '{"x": 1}\n'
+    assert oct(os.stat(path).st_mode & 0o777) == '0o644'
+    assert len(module.moves) == 1 and module.moves[0][1] == path
+    assert ca.read_record(str(tmp_path / 'none.json')) is None
 
 
 # --- _container: pure parts and the Docker socket ---------------------------------------------
@@ -366,9 +93,32 @@ def test_container_target_and_aliases():
     assert not _container.container_target(stopped)['running']
 
 
+EVENTS = [
+    {'Type': 'container', 'Action': 'start', 'Actor': {'ID': CID, 'Attributes': {'name': 'web', 'image': 'x'}}},
+    {'status': 'die', 'id': CID, 'from': 'x'},  # the old API's fields only
+]
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
     def do_GET(self):
         self.server.paths.append(self.path)
+        if self.path.startswith('/events?'):
+            # As dockerd streams: chunked, one JSON document and a newline per event, then the close.
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Transfer-Encoding', 'chunked')
+            self.end_headers()
+            for event in EVENTS:
+                data = json.dumps(event).encode() + b'\n'
+                half = len(data) // 2  # an event may span chunks
+                for piece in (data[:half], data[half:]):
+                    self.wfile.write(b'%x\r\n%s\r\n' % (len(piece), piece))
+                self.wfile.flush()
+            self.wfile.write(b'0\r\n\r\n')
+            self.close_connection = True
+            return
         if self.path == '/containers/web/json':
             body, status = json.dumps(INSPECT).encode(), 200
         elif self.path.startswith('/containers/boom'):
@@ -411,6 +161,19 @@ def test_inspect_container_over_unix_socket(docker_socket):
     assert server.paths[-1] == '/containers/a%2Fb/json'  # a name cannot escape the API path
 
 
+def test_docker_events_streams_until_the_daemon_closes(docker_socket):
+    path, server = docker_socket
+    stream = _container.docker_events(path, {'type': ['container']}, since=1700000000.5)
+    assert [_container.event_container(e) for e in stream] == [('start', CID, 'web'), ('die', CID, None)]
+    assert server.paths[-1] == ('/events?filters=%7B%22type%22%3A+%5B%22container%22%5D%7D'
+                                '&since=1700000000.500000')
+
+
+def test_docker_events_daemon_down(tmp_path):
+    with pytest.raises(_container.TargetError, match='cannot reach the Docker daemon'):
+        _container.docker_events(str(tmp_path / 'missing.sock'), {})
+
+
 def test_inspect_container_daemon_down(tmp_path):
     with pytest.raises(_container.TargetError, match='cannot reach the Docker daemon'):
         _container.inspect_container(str(tmp_path / 'missing.sock'), 'web')
@@ -439,3 +202,11 @@ def test_pid_must_exist():
     with pytest.raises(_container.TargetError, match='^pid: no process'):
         _container.netns_path_for_pid(2 ** 22 + 7)
     assert _container.netns_path_for_pid(os.getpid()) == '/proc/%d/ns/net' % os.getpid()
+
+
+def test_started_at_parses_rfc3339_nano():
+    info = {'State': {'StartedAt': '2026-01-02T03:04:05.123456789Z'}}
+    assert abs(_container.started_at(info) - 1767323045.123456789) < 1e-6
+    assert _container.started_at({'State': {'StartedAt': '2026-01-02T03:04:05Z'}}) == 1767323045.0
+    assert _container.started_at({'State': {'StartedAt': '0001-01-01T00:00:00Z'}}) is None  # never started
+    assert _container.started_at({}) is None and _container.started_at(None) is None
