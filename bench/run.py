@@ -48,7 +48,8 @@ PING_INTERVAL = 0.1
 VARIANTS = [  # name, role variables, ping window (s), settle time after unfreezing (s)
     ("defaults (rstp + bfd 300 ms)", {}, 15, 10),
     ("rstp + bfd 100 ms", {"ovsmesh_bfd_interval": 100}, 15, 10),
-    ("rstp without bfd", {"ovsmesh_stp": "rstp", "ovsmesh_bfd": False}, 20, 10),
+    # Named without "bfd", so that `--only bfd` selects the two variants above.
+    ("rstp alone", {"ovsmesh_stp": "rstp", "ovsmesh_bfd": False}, 20, 10),
     ("stp (classic)", {"ovsmesh_stp": "stp", "ovsmesh_bfd": False}, 90, 75),
 ]
 FREEZE_AFTER = 3.0  # seconds of steady pings before the root is frozen
@@ -330,12 +331,13 @@ def failover(runs, stp_runs, keep, only=None):
     shutil.rmtree(mesh_dir, ignore_errors=True)
     # The lab's own group_vars (userspace datapath, br-phy underlay), next to the bench inventory.
     shutil.copytree(os.path.join(ROOT, "inventories", "lab", "group_vars"), os.path.join(mesh_dir, "group_vars"))
+    variants = [v for v in VARIANTS if not only or only in v[0]]
+    if not variants:
+        raise SystemExit("bench: --only %r matches none of: %s" % (only, ", ".join(v[0] for v in VARIANTS)))
     lab_up(3, inventory)
     results = []
     try:
-        for name, variables, window, settle in VARIANTS:
-            if only and only not in name:
-                continue
+        for name, variables, window, settle in variants:
             extra = dict(variables, ovsmesh_stp_root=host(1))
             log("%s: site.yml with %s" % (name, json.dumps(extra)))
             playbook(BIN, inventory, os.path.join(ROOT, "site.yml"), extra)
@@ -346,11 +348,12 @@ def failover(runs, stp_runs, keep, only=None):
                           "bfd:enable; done").stdout.split()
             log("%s: host 2 stp_enable, rstp_enable, bfd:enable per port: %s" % (name, " ".join(state)))
             wait_steady(3, 180)
-            roots = spanning_tree_root(variables["ovsmesh_stp"])
+            stp = variables.get("ovsmesh_stp", "rstp")  # the role's default
+            roots = spanning_tree_root(stp)
             if roots != [1]:
                 raise SystemExit("bench: %s: the root of the tree is %s, not host 1" % (name, roots))
-            samples = []
-            for index in range(1, (stp_runs if variables["ovsmesh_stp"] == "stp" else runs) + 1):
+            samples, load = [], [os.getloadavg()[0]]
+            for index in range(1, (stp_runs if stp == "stp" else runs) + 1):
                 outage, lost, out = measure(window)
                 write("ping-%s-%d.txt" % (re.sub(r"\W+", "-", name).strip("-"), index), out)
                 samples.append({"outage_s": None if outage is None else round(outage, 2), "lost": lost})
@@ -358,21 +361,24 @@ def failover(runs, stp_runs, keep, only=None):
                     "> %d" % window if outage is None else "%.2f" % outage, lost))
                 time.sleep(settle)  # host 1 is back: let the tree (and the root) return
                 wait_steady(3, 180)
+                load.append(os.getloadavg()[0])
             outages = [s["outage_s"] for s in samples]
             med = statistics.median(outages) if None not in outages else None
             results.append({"variant": name, "variables": extra, "samples": samples, "median_s": med,
-                            "bridge_state_host2": state})
+                            "bridge_state_host2": state,
+                            # 1-minute load average of the machine, before the first run and after each run
+                            "load_1min": [round(x, 1) for x in load]})
     finally:
         if not keep:
             lab_down(inventory)
 
     rows = [[r["variant"], "%.2f" % r["median_s"] if r["median_s"] is not None else "no recovery",
              " ".join("%.2f" % s["outage_s"] if s["outage_s"] is not None else "-" for s in r["samples"]),
-             len(r["samples"])] for r in results]
+             len(r["samples"]), "%.1f-%.1f" % (min(r["load_1min"]), max(r["load_1min"]))] for r in results]
     text = ("Failover: 3 lab hosts, full GRE mesh (ovs_mesh role, netdev), root host 1 frozen with\n"
             "docker pause, host 2 pings host 3 every %.1f s; outage = longest gap between replies - %.1f s\n\n"
             % (PING_INTERVAL, PING_INTERVAL)
-            + table(["variant", "median outage s", "runs (s)", "n"], rows))
+            + table(["variant", "median outage s", "runs (s)", "n", "load (1 min)"], rows))
     write("failover.json", json.dumps(results, indent=2) + "\n")
     write("failover.md", text)
     print(text)
