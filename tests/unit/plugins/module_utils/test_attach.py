@@ -485,7 +485,7 @@ def test_load_records_skips_bad_and_temporary_files(tmp_path):
     (tmp_path / 'notes.txt').write_text('{')
     records, errors = ca.load_records(str(tmp_path))
     assert [(path.rsplit('/', 1)[1], p['vlan']) for path, p in records] == [('web@eth1.json', 100)]
-    assert sorted(path.rsplit('/', 1)[1] for path, _ in errors) == ['bad@eth1.json', 'vlan@eth1.json']
+    assert sorted(path.rsplit('/', 1)[1] for path, _msg in errors) == ['bad@eth1.json', 'vlan@eth1.json']
     assert 'vlan: 5000 is out of range' in dict(errors)[str(tmp_path / 'vlan@eth1.json')]
     assert ca.load_records(str(tmp_path / 'missing')) == ([], [])
 

@@ -46,7 +46,7 @@ def test_record_written_when_persisting_and_kept_when_equal():
 
 
 def test_record_removed_without_persist_or_on_detach():
-    _, text = record_plan(None, persist=True)
+    _action, text = record_plan(None, persist=True)
     assert record_plan(text) == ('remove persistence record ' + PATH, None)
     assert record_plan(text, persist=True, state='absent', bridge=None)[0].startswith('remove')
     assert record_plan(None) == (None, None)

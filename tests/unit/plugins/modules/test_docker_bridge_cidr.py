@@ -98,6 +98,6 @@ def test_daemon_errors_name_every_host(monkeypatch):
         'daemon': {'tcp': True, 'tls_cacert': '/ca.pem', 'tls_cert': '/cert.pem', 'tls_key': '/key.pem'},
     })
     assert outcome is FailJson
-    assert result['msg'].startswith('hosts[0] (host host1): bip and bridge are both set in /etc/default/docker')
+    assert result['msg'].startswith('hosts[0] (host host1): bip and bridge are both set in the dockerd settings')
     assert '; hosts[1] (host host2): hosts given both in daemon.json and as a dockerd flag' in result['msg']
     assert 'host3' not in result['msg']

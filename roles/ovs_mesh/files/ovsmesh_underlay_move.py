@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright (c) 2026, ovsmesh maintainers
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Move a host's underlay onto an OVS bridge, as ONE step that does not depend on the caller.
@@ -9,7 +8,7 @@ cuts every connection that uses its address until the address and routes are on 
 SSH connection of the control node included (seed 003: "run it with nohup ... &"). The ovs_mesh
 role therefore runs this script detached on the host (Ansible async); it finishes on its own.
 
-    ovsmesh-underlay-move --bridge br-phy --interface eth0 [--check]
+    python3 /usr/local/lib/ovsmesh/ovsmesh_underlay_move.py --bridge br-phy --interface eth0 [--check]
 
 Idempotent: prints one JSON line {"changed": bool, ...}; with --check it only says what it would do.
 Netlink through pyroute2, OVS through one ovs-vsctl transaction.
