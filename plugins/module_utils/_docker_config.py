@@ -203,7 +203,7 @@ def render_default_file(opts, managed_comment, daemon_json=None, command_line=()
     _refuse_duplicates(opts, [(key, None) for key in (daemon_json or {})], '/etc/default/docker')
     effective = _merge_command_line(dict(daemon_json or {}), parse_command_line(command_line))
     effective = _merge_command_line(effective, parse_command_line(to_flags(opts)))
-    validate_options(effective, '/etc/default/docker')
+    validate_options(effective, 'the dockerd settings (DOCKER_OPTS, daemon.json and the unit together)')
     comment = ''.join('# %s\n' % line if line else '#\n' for line in managed_comment.splitlines())
     return ('%s# Read by docker.service through EnvironmentFile= (systemd, no shell): keep DOCKER_OPTS on one line.\n'
             'DOCKER_OPTS="%s"\n' % (comment, ' '.join(to_flags(opts))))
@@ -259,3 +259,44 @@ def bridge_options(allocation, bridge='docker0'):
     if allocation.get('mtu') is not None:
         options['mtu'] = allocation['mtu']
     return options
+
+
+def daemon_json_release(existing_dict, options):
+    """Return daemon.json without the entries that equal options: what the daemon_json style left there.
+
+    Switching a host to the default_file style moves these settings to DOCKER_OPTS; left in
+    daemon.json as well, they would stop dockerd. Entries with other values are kept (and then
+    refused by render_default_file, naming them): they are not ours to drop.
+    """
+    return dict((key, value) for key, value in (existing_dict or {}).items()
+                if not (key in options and options[key] == value))
+
+
+def plan_daemon(allocation, config='default_file', bridge='docker0', extra=None, tcp=None, daemon_json=None,
+                command_line=()):
+    """Docker daemon settings of one host from its docker_bridge_cidr allocation.
+
+    config: 'default_file' (DOCKER_OPTS in /etc/default/docker) or 'daemon_json'.
+    extra: more daemon options (daemon.json names) the operator wants in the same place.
+    tcp: None, or dict(port=, cacert=, cert=, key=) for a TLS listener on the docker0 address.
+    daemon_json: the host's current daemon.json (dict, None when absent). command_line: the other
+    flags dockerd gets (the unit's ExecStart, plus a DOCKER_OPTS this role did not write).
+    Returns {'options', 'daemon_json'[, 'default_file']}: the wanted daemon.json (unchanged
+    unless this role's settings go there or leave it) and, for default_file, the file's text
+    without its managed header.
+    """
+    if config not in ('default_file', 'daemon_json'):
+        raise DockerConfigError('config: %r is not default_file or daemon_json' % (config,))
+    options = bridge_options(allocation, bridge)
+    if tcp:
+        options.update(tcp_listener(allocation.get('gateway') or allocation.get('address'), True, **tcp))
+    clash = sorted(set(extra or {}) & (set(options) | set(('bip',))))
+    if clash:
+        raise DockerConfigError('options: %s planned by the role (bridge, address plan, TCP listener); remove %s '
+                                'from the extra options' % (', '.join(clash), 'it' if len(clash) == 1 else 'them'))
+    options.update(extra or {})
+    if config == 'daemon_json':
+        return {'options': options, 'daemon_json': daemon_json_merge(daemon_json or {}, options, command_line)}
+    released = daemon_json_release(daemon_json, options)
+    return {'options': options, 'daemon_json': released,
+            'default_file': render_default_file(options, '', daemon_json=released, command_line=command_line)}

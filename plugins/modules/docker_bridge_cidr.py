@@ -58,6 +58,18 @@ options:
         description:
           - The C(--fixed-cidr) of the host's running C(dockerd), or empty.
         type: str
+      daemon_json:
+        description:
+          - The current content of the host's C(/etc/docker/daemon.json) (empty when absent).
+          - Only used with O(daemon).
+        type: dict
+      command_line:
+        description:
+          - The flags the host's C(dockerd) gets besides its configuration file, as one string split as a
+            shell does (the unit's C(ExecStart), plus a C(DOCKER_OPTS) the role did not write).
+          - Only used with O(daemon); a setting given there and in the planned configuration is an error.
+        type: str
+        default: ''
       routes:
         description:
           - Networks the host routes or is connected to, like its underlay network.
@@ -92,6 +104,52 @@ options:
     type: list
     elements: str
     default: []
+  daemon:
+    description:
+      - When given, also plan each host's C(dockerd) settings (RV(allocations.daemon)), that is
+        C(--bridge), C(--fixed-cidr), C(--mtu) and, optionally, a TLS listener on the C(docker0) address.
+      - They are checked against the host's O(hosts[].daemon_json) and O(hosts[].command_line) before
+        anything is returned. The same setting in two places, C(bip) with C(bridge), and a TCP listener
+        without TLS are errors, because C(dockerd) refuses to start or is open to anyone.
+    type: dict
+    suboptions:
+      config:
+        description:
+          - V(default_file) plans a single-line C(DOCKER_OPTS) for C(/etc/default/docker), and removes from
+            C(daemon.json) the entries equal to those settings (left there by V(daemon_json)).
+          - V(daemon_json) plans the new C(daemon.json), other keys kept.
+        type: str
+        choices: [default_file, daemon_json]
+        default: default_file
+      bridge:
+        description: Name of the Linux bridge C(dockerd) uses (C(--bridge)).
+        type: str
+        default: docker0
+      options:
+        description:
+          - More C(dockerd) settings, by their C(daemon.json) names, put in the same place.
+          - They may not set what the plan sets (C(bridge), C(fixed-cidr), C(mtu), the listener) nor C(bip).
+        type: dict
+        default: {}
+      tcp:
+        description:
+          - Add a TCP listener on the host's C(docker0) address, with TLS client verification.
+          - Never on every interface, never without TLS.
+        type: bool
+        default: false
+      tcp_port:
+        description: Port of the TCP listener.
+        type: int
+        default: 2376
+      tls_cacert:
+        description: CA certificate that signs the clients' certificates (absolute path on the host); required with O(daemon.tcp).
+        type: str
+      tls_cert:
+        description: Server certificate (absolute path on the host); required with O(daemon.tcp).
+        type: str
+      tls_key:
+        description: Server key (absolute path on the host); required with O(daemon.tcp).
+        type: str
 notes:
   - Docker hands out the first address of a range to the first container, so with
     V(--fixed-cidr=172.17.64.0/18) the first container gets C(172.17.64.0). In the V(/16) of C(docker0)
@@ -147,6 +205,23 @@ EXAMPLES = r'''
   delegate_to: localhost
   register: docker_cidr
 
+- name: Plan the docker0 addresses and each host's DOCKER_OPTS, checked against its daemon.json
+  ovsmesh.overlay.docker_bridge_cidr:
+    host_prefix: 18
+    bridge_block: 172.17.42.0/24
+    mtu: 1462
+    hosts:
+      - name: host1
+        daemon_json: {storage-driver: overlay2}
+        command_line: /usr/sbin/dockerd -H fd:// $DOCKER_OPTS
+    daemon:
+      config: default_file
+  run_once: true
+  delegate_to: localhost
+  register: docker_cidr
+  # docker_cidr.allocations.host1.daemon.default_file ends with
+  #   DOCKER_OPTS="--bridge=docker0 --fixed-cidr=172.17.64.0/18 --mtu=1462"
+
 - name: Use the plan on each host
   ansible.builtin.debug:
     msg: "docker0 {{ docker_cidr.allocations[inventory_hostname].address }},
@@ -190,6 +265,30 @@ allocations:
       description: Whether the host keeps its current range.
       type: bool
       sample: false
+    daemon:
+      description: The host's planned C(dockerd) settings.
+      returned: when O(daemon) is given
+      type: dict
+      contains:
+        options:
+          description: The settings, by their C(daemon.json) names.
+          returned: always
+          type: dict
+          sample: {bridge: docker0, fixed-cidr: 172.17.64.0/18, mtu: 1462}
+        daemon_json:
+          description:
+            - The wanted content of C(/etc/docker/daemon.json). Equal to O(hosts[].daemon_json) when
+              nothing needs to change there.
+          returned: always
+          type: dict
+          sample: {storage-driver: overlay2}
+        default_file:
+          description: The text of C(/etc/default/docker) without a managed header.
+          returned: when O(daemon.config=default_file)
+          type: str
+          sample: |
+            # Read by docker.service through EnvironmentFile= (systemd, no shell): keep DOCKER_OPTS on one line.
+            DOCKER_OPTS="--bridge=docker0 --fixed-cidr=172.17.64.0/18 --mtu=1462"
   sample:
     host1: {address: 172.17.42.1/16, gateway: 172.17.42.1, fixed_cidr: 172.17.64.0/18, mtu: 1462,
             kept_address: true, kept_fixed_cidr: true}
@@ -212,6 +311,7 @@ free_ranges:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.ovsmesh.overlay.plugins.module_utils._docker_config import DockerConfigError, plan_daemon
 from ansible_collections.ovsmesh.overlay.plugins.module_utils._cidr import (
     DEFAULT_HOST_PREFIX,
     DEFAULT_SUPERNET,
@@ -222,6 +322,23 @@ from ansible_collections.ovsmesh.overlay.plugins.module_utils._cidr import (
 )
 
 
+def plan_daemons(allocations, hosts, daemon):
+    """Add each host's dockerd settings to its allocation; return the errors of all hosts."""
+    tcp = None
+    if daemon['tcp']:
+        tcp = dict(port=daemon['tcp_port'], cacert=daemon['tls_cacert'], cert=daemon['tls_cert'],
+                   key=daemon['tls_key'])
+    errors = []
+    for index, host in enumerate(hosts):
+        try:
+            allocations[host['name']]['daemon'] = plan_daemon(
+                allocations[host['name']], config=daemon['config'], bridge=daemon['bridge'], extra=daemon['options'],
+                tcp=tcp, daemon_json=host['daemon_json'], command_line=host['command_line'])
+        except DockerConfigError as exc:
+            errors.append('hosts[%d] (host %s): %s' % (index, host['name'], exc))
+    return errors
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -230,12 +347,24 @@ def main():
                 name=dict(type='str', required=True),
                 current_address=dict(type='str'),
                 current_fixed_cidr=dict(type='str'),
+                daemon_json=dict(type='dict'),
+                command_line=dict(type='str', default=''),
                 routes=dict(type='list', elements='str', default=[]),
             )),
             host_prefix=dict(type='int', default=DEFAULT_HOST_PREFIX),
             bridge_block=dict(type='str'),
             mtu=dict(type='int'),
             underlay=dict(type='list', elements='str', default=[]),
+            daemon=dict(type='dict', options=dict(
+                config=dict(type='str', choices=['default_file', 'daemon_json'], default='default_file'),
+                bridge=dict(type='str', default='docker0'),
+                options=dict(type='dict', default={}),
+                tcp=dict(type='bool', default=False),
+                tcp_port=dict(type='int', default=2376),
+                tls_cacert=dict(type='str'),
+                tls_cert=dict(type='str'),
+                tls_key=dict(type='str', no_log=False),  # a path, not the key
+            )),
         ),
         supports_check_mode=True,
     )
@@ -248,6 +377,10 @@ def main():
                                 bridge_block=params['bridge_block'], mtu=params['mtu'], underlay=params['underlay'])
     except CidrError as exc:
         module.fail_json(msg=str(exc))
+    if params['daemon']:
+        errors = plan_daemons(plan['allocations'], params['hosts'], params['daemon'])
+        if errors:
+            module.fail_json(msg='; '.join(errors))
     for warning in plan.pop('warnings'):
         module.warn(warning)
     module.exit_json(changed=False, **plan)
