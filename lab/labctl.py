@@ -271,11 +271,22 @@ def up(name, count, subnet, inventory, group):
         wait_for("ssh on %s (%s)" % (host, ip), lambda i=ip: ssh_ok(key, i), 60)
         wait_for("dockerd on %s" % host,
                  lambda h=host: exec_in(h, ["docker", "info"], check=False).returncode == 0, 120)
+    load_busybox(hosts)
     if inventory:
         write_inventory(inventory, hosts, key, group)
     log("%d lab host(s) up on %s: %s" % (len(hosts), subnet, ", ".join(
         "%s=%s" % kv for kv in hosts.items())))
     return hosts
+
+
+def load_busybox(hosts):
+    """Give every lab host's Docker the busybox image (no registry is reachable from a lab host)."""
+    tarball = busybox_tarball()
+    for host in hosts:
+        if exec_in(host, ["docker", "image", "inspect", BUSYBOX_IMAGE], check=False).returncode == 0:
+            continue
+        run(["docker", "cp", tarball, "%s:/tmp/ovsmesh-busybox.tar" % host])
+        exec_in(host, ["sh", "-c", "docker load -q -i /tmp/ovsmesh-busybox.tar && rm -f /tmp/ovsmesh-busybox.tar"])
 
 
 def write_inventory(path, hosts, key, group):
