@@ -318,6 +318,9 @@ def down(name, inventory):
         for net in res.stdout.split():
             run(["docker", "network", "rm", net])
     shutil.rmtree(state_dir(name), ignore_errors=True)
+    # The last lab gone: the busybox tarball cache goes too (the images stay in Docker).
+    if os.path.isdir(STATE_DIR) and not any(os.path.isdir(os.path.join(STATE_DIR, d)) for d in os.listdir(STATE_DIR)):
+        shutil.rmtree(STATE_DIR, ignore_errors=True)
     if inventory and os.path.exists(inventory):
         os.remove(inventory)
     log("lab %s removed" % name)
