@@ -490,9 +490,9 @@ def plan(params, tunnels, state, check_mode=False):
     return commands, before, after
 
 
-def main():
-    item_spec = dict(
-        name=dict(type='str', required=True),
+def tunnel_fields():
+    """Argument spec of a tunnel's settings: the same at module level (defaults) and per item."""
+    return dict(
         type=dict(type='str', choices=list(TYPES)),
         remote_ip=dict(type='str'),
         local_ip=dict(type='str'),
@@ -502,19 +502,16 @@ def main():
         bfd=dict(type='dict'),
         peer=dict(type='str'),
     )
+
+
+def main():
+    item_spec = dict(name=dict(type='str', required=True), **tunnel_fields())
     module = AnsibleModule(
         argument_spec=dict(
             bridge=dict(type='str', required=True),
             name=dict(type='str'),
             tunnels=dict(type='list', elements='dict', options=item_spec),
-            type=dict(type='str', choices=list(TYPES)),
-            remote_ip=dict(type='str'),
-            local_ip=dict(type='str'),
-            key=dict(type='int', no_log=False),
-            dst_port=dict(type='int'),
-            options=dict(type='dict'),
-            bfd=dict(type='dict'),
-            peer=dict(type='str'),
+            **tunnel_fields(),
             exclusive=dict(type='bool', default=False),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             timeout=dict(type='int', default=DEFAULT_TIMEOUT),
