@@ -14,17 +14,9 @@ import pytest
 
 from ansible_collections.ovsmesh.overlay.plugins.module_utils import _container
 from ansible_collections.ovsmesh.overlay.plugins.modules import container_attach as ca
+from ansible_collections.ovsmesh.overlay.tests.unit.plugins.module_utils.test_attach import params
 
 CID = '9c523a14cfdaad5ed6dc85a9fd6489443a0e6e9cc187739e9e360894436243d4'
-
-
-def params(**kwargs):
-    base = dict(container='web', netns=None, pid=None, docker_host='unix:///var/run/docker.sock',
-                mode='veth', bridge='br0', parent=None, macvlan_mode='bridge', ifname='eth1',
-                address=None, dhcp=False, gateway=None, default_route=False, mac=None, mtu=None,
-                vlan=None, state='present', persist=False)
-    base.update(kwargs)
-    return base
 
 
 # --- the persistence record -------------------------------------------------------------------
